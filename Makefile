@@ -1,0 +1,48 @@
+# LLM Twin task file. The two commands:  make demo   |   make test
+# Setup is a file target: it reruns only when pyproject.toml or constraints.txt change.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.twin-installed
+export OMP_NUM_THREADS ?= 1
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export WANDB_MODE ?= offline
+
+.PHONY: setup demo test lint format clean-data dags-test help
+
+help:
+	@echo "make demo   - set up (once) and run the end-to-end demo on embedded defaults"
+	@echo "make test   - set up (once) and run lint + the whole test suite"
+	@echo "make setup  - only create/refresh $(VENV)"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@echo "== setup: $(VENV) (torch 2.13.0 CPU first, then the project under constraints.txt)"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip wheel setuptools
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m pip check >/dev/null || { $(PY) -m pip check; exit 1; }
+	@touch $(STAMP)
+	@echo "== setup done"
+
+demo: setup
+	$(VENV)/bin/twin experiment=demo
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: setup lint
+	$(VENV)/bin/python -m pytest
+
+clean-data:
+	rm -rf var

@@ -1,0 +1,1 @@
+"""Airflow plugins and hooks for the twin's stores and servers (warehouse, vector DB, Triton)."""

@@ -1,0 +1,1 @@
+"""Configuration: ``compose`` (the one Hydra compose helper), ``loader`` (typed settings), ``errors``."""
