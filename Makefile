@@ -26,6 +26,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --upgrade pip wheel setuptools
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt --no-deps nvidia-pytriton==0.5.5 pyzmq sh typing-inspect mypy-extensions wrapt
 	$(PY) -m pip check >/dev/null || { $(PY) -m pip check; exit 1; }
 	@touch $(STAMP)
 	@echo "== setup done"
