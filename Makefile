@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@echo "== setup done"
 
 demo: setup
-	$(VENV)/bin/twin experiment=demo
+	$(VENV)/bin/twin demo
 
 lint: setup
 	$(VENV)/bin/ruff check .

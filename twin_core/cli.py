@@ -75,6 +75,16 @@ def _run(overrides: list[str], step: str | None, result_file: str | None) -> int
     return code
 
 
+def _demo(overrides: list[str]) -> int:
+    from twin_core.demo.runner import demo_data_dir, demo_environment
+
+    data_dir = demo_data_dir(overrides)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with demo_environment(data_dir) as site:
+        print(f"demo corpus served at {site.url}; data under {data_dir}")
+        return _run(["experiment=demo", *overrides], None, None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twin`` console script."""
     from twin_core.logs import configure_logging
@@ -85,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0
-    command = argv.pop(0) if argv and argv[0] in ("step", "validate", "steps", "run") else "run"
+    command = argv.pop(0) if argv and argv[0] in ("step", "validate", "steps", "run", "demo") else "run"
     overrides, flags = _split(argv)
     try:
         if command == "steps":
@@ -97,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _print_cfg(overrides, resolve=bool(flags.get("resolve")))
         if command == "validate":
             return _validate(overrides)
+        if command == "demo":
+            return _demo(overrides)
         step = None
         if command == "step":
             if not overrides or "=" in overrides[0]:

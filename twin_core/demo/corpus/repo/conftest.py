@@ -1,0 +1,1 @@
+"""Make the package importable when the tests are run from a checkout."""
