@@ -18,6 +18,7 @@ from twin_core.crawl.settings import CrawlSettings, SourcesSettings
 from twin_core.datasets.settings import DatasetSettings
 from twin_core.evaluation.settings import EvaluationSettings
 from twin_core.features.settings import ChunkingSettings, CleaningSettings, EmbeddingSettings
+from twin_core.llm.settings import LLMSettings
 from twin_core.orchestration.settings import AirflowSettings
 from twin_core.pipeline.settings import PipelineSettings
 from twin_core.rag.settings import RagSettings
@@ -42,6 +43,7 @@ class TwinSettings(BaseModel):
     cleaning: CleaningSettings
     chunking: ChunkingSettings
     embedding: EmbeddingSettings
+    llm: LLMSettings
     dataset: DatasetSettings
     model: ModelSettings
     trainer: TrainerSettings
@@ -154,6 +156,11 @@ def settings_from_cfg(cfg: DictConfig, *, call: bool = True) -> TwinSettings:
             problems.append(f"{key}._target_: {node['_target_']!r} is not a {expected.__name__}")
             continue
         built[key] = obj
+    if "sources" in built and "crawl" in built:
+        from twin_core.crawl.dispatcher import check_sources  # cross-group: every link needs a crawler
+
+        problems.extend(f"{p} (from {_origin(p.split(':', 1)[0], cfg)})" for p in check_sources(
+            built["sources"], built["crawl"].crawlers))  # fmt: skip
     missing = [g for g in GROUPS if g not in built and not any(p.startswith(g) for p in problems)]
     problems.extend(f"{g}: group missing from the defaults list" for g in missing)
     if problems:

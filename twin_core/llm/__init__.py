@@ -1,0 +1,1 @@
+"""The one LLM client boundary: OpenAI-compatible HTTP, the twin's Triton endpoint, or in-process transformers."""

@@ -1,0 +1,33 @@
+"""Which LLM answers generation and judging requests, and how politely it is called."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from twin_core.config.base import Settings
+
+
+class LLMSettings(Settings):
+    """An LLM endpoint; keys come from the environment variable named by ``api_key_env``, never from conf/."""
+
+    provider: Literal["openai", "triton", "transformers"] = "transformers"
+    model: str = Field(
+        min_length=1, description="Model name (OpenAI-compatible, Triton) or local path."
+    )
+    base_url: str | None = Field(default=None, description="http(s) URL of an OpenAI-compatible API or of Triton.")
+    api_key_env: str | None = Field(default=None, description="Env var holding the API key, e.g. OPENAI_API_KEY.")
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    top_p: float = Field(default=0.95, gt=0, le=1)
+    max_tokens: int = Field(default=256, gt=0)
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    concurrency: int = Field(default=4, ge=1, le=256)
+    requests_per_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _url_for_remote(self) -> LLMSettings:
+        if self.provider in ("openai", "triton") and not (self.base_url or "").startswith(("http://", "https://")):
+            raise ValueError(f"provider {self.provider!r} needs base_url (http[s]://...), got {self.base_url!r}")
+        return self
