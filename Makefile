@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export WANDB_MODE ?= offline
 
-.PHONY: setup demo test lint format clean-data dags-test help
+.PHONY: setup demo test lint format clean-data help
 
 help:
 	@echo "make demo   - set up (once) and run the end-to-end demo on embedded defaults"
@@ -28,6 +28,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	$(PY) -m pip install -q -c constraints.txt --no-deps nvidia-pytriton==0.5.5 pyzmq sh typing-inspect mypy-extensions wrapt
 	$(PY) -m pip check >/dev/null || { $(PY) -m pip check; exit 1; }
+	$(PY) -m twin_core.serving.triton_dist
 	@touch $(STAMP)
 	@echo "== setup done"
 
