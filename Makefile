@@ -5,6 +5,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.twin-installed
+# Axolotl gets its own environment (its gradio pins starlette<1; Airflow needs >=1); training calls it as a subprocess.
+AXO_VENV ?= .venv-axolotl
+AXO_STAMP := $(AXO_VENV)/.twin-installed
+export TWIN_AXOLOTL_PYTHON ?= $(abspath $(AXO_VENV))/bin/python
+export AXOLOTL_DO_NOT_TRACK := 1
+export DO_NOT_TRACK := 1
 export OMP_NUM_THREADS ?= 1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -18,7 +24,7 @@ help:
 	@echo "make test   - set up (once) and run lint + the whole test suite"
 	@echo "make setup  - only create/refresh $(VENV)"
 
-setup: $(STAMP)
+setup: $(STAMP) $(AXO_STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@echo "== setup: $(VENV) (torch 2.13.0 CPU first, then the project under constraints.txt)"
@@ -31,6 +37,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m twin_core.serving.triton_dist
 	@touch $(STAMP)
 	@echo "== setup done"
+
+$(AXO_STAMP): constraints-axolotl.txt
+	@echo "== setup: $(AXO_VENV) (Axolotl 0.19 on torch 2.13.0 CPU, exact versions from constraints-axolotl.txt)"
+	test -x $(AXO_VENV)/bin/python || $(PYTHON) -m venv $(AXO_VENV)
+	$(AXO_VENV)/bin/python -m pip install -q --upgrade pip wheel setuptools
+	$(AXO_VENV)/bin/python -m pip install -q torch==2.13.0
+	$(AXO_VENV)/bin/python -m pip install -q --prefer-binary -c constraints-axolotl.txt axolotl==0.19.0
+	@touch $(AXO_STAMP)
 
 demo: setup
 	$(VENV)/bin/twin demo
