@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,11 +76,12 @@ def _origin(path: str, cfg: DictConfig) -> str:
     hits = []
     group = path.split(".", 1)[0].split("[", 1)[0]
     choice = (cfg.get("_choices") or {}).get(group)
+    dotted = re.sub(r"\[(\d+)\]", r".\1", path)
     for o in cfg.get("_overrides", []):
-        key = o.lstrip("+~").split("=", 1)[0]
+        key = re.sub(r"\[(\d+)\]", r".\1", o.lstrip("+~").split("=", 1)[0])
         if key == group and choice and path != group:
             continue  # a group choice: the value came from the chosen file, named below
-        if key == path or path.startswith((key + ".", key + "[")) or key.startswith((path + ".", path + "[")):
+        if key == dotted or dotted.startswith(key + ".") or key.startswith(dotted + "."):
             hits.append(f"command-line override {o!r}")
     if hits:
         return ", ".join(hits)
@@ -159,8 +161,8 @@ def settings_from_cfg(cfg: DictConfig, *, call: bool = True) -> TwinSettings:
     if "sources" in built and "crawl" in built:
         from twin_core.crawl.dispatcher import check_sources  # cross-group: every link needs a crawler
 
-        problems.extend(f"{p} (from {_origin(p.split(':', 1)[0], cfg)})" for p in check_sources(
-            built["sources"], built["crawl"].crawlers))  # fmt: skip
+        unmatched = check_sources(built["sources"], built["crawl"].crawlers)
+        problems.extend(f"{p} (from {_origin(p.split(':', 1)[0], cfg)})" for p in unmatched)
     missing = [g for g in GROUPS if g not in built and not any(p.startswith(g) for p in problems)]
     problems.extend(f"{g}: group missing from the defaults list" for g in missing)
     if problems:

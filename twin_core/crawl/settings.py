@@ -1,4 +1,4 @@
-"""Sources (who wrote what, where) and crawler manners (limits, retries, safety)."""
+"""Sources (who wrote what, where) and crawler manners (limits, retries, safety, the crawler registry)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,21 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from twin_core.config.base import Settings
+from twin_core.crawl.base import Crawler
+
+
+def check_url(v: str) -> str:
+    """An http(s) URL with a host and a valid port, a ``file://`` URL or a local path; else ValueError."""
+    try:
+        parts = urlsplit(v)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError as exc:
+        raise ValueError(f"{v!r} is not a URL ({exc})") from None
+    if parts.scheme in ("http", "https") and parts.hostname and port_ok and not any(c.isspace() for c in v):
+        return v
+    if parts.scheme == "file" or (not parts.scheme and v.startswith(("/", "./", "../", "~"))):
+        return v
+    raise ValueError(f"{v!r} is not a URL (http://, https://, file:// or a local path)")
 
 
 class LinkSpec(Settings):
@@ -21,12 +36,7 @@ class LinkSpec(Settings):
     @field_validator("url")
     @classmethod
     def _is_url(cls, v: str) -> str:
-        parts = urlsplit(v)
-        if parts.scheme in ("http", "https") and parts.netloc and " " not in v:
-            return v
-        if parts.scheme == "file" or (not parts.scheme and v.startswith(("/", "./", "~"))):
-            return v
-        raise ValueError(f"{v!r} is not a URL (http://, https://, file:// or a local path)")
+        return check_url(v)
 
 
 class AuthorSources(Settings):
@@ -45,6 +55,11 @@ class AuthorSources(Settings):
             data = {**data, "links": [{"url": x} if isinstance(x, str) else x for x in data["links"]]}
         return data
 
+    @field_validator("linkedin_exports")
+    @classmethod
+    def _exports_are_urls(cls, v: list[str]) -> list[str]:
+        return [check_url(x) for x in v]
+
 
 class SourcesSettings(Settings):
     """The ``sources`` group: authors with their links and files."""
@@ -53,16 +68,37 @@ class SourcesSettings(Settings):
 
 
 class CrawlSettings(Settings):
-    """How politely and safely the crawler fetches."""
+    """How politely and safely the crawler fetches, and which crawlers it may use (first match wins)."""
 
-    concurrency: int = Field(default=8, ge=1, le=256)
+    concurrency: int = Field(default=8, ge=1, le=256, description="Requests in flight at once, all hosts.")
     per_host_concurrency: int = Field(default=2, ge=1, le=64)
     per_host_rate: float = Field(default=5.0, gt=0, description="Requests per second per host.")
-    timeout_s: float = Field(default=15.0, gt=0)
-    retries: int = Field(default=3, ge=0, le=10)
-    backoff_s: float = Field(default=0.5, ge=0)
+    timeout_s: float = Field(default=15.0, gt=0, description="Connect / read / write timeout of one request.")
+    deadline_s: float = Field(default=60.0, gt=0, description="Whole-response limit of one attempt (slow drips).")
+    retries: int = Field(default=3, ge=0, le=10, description="Retries on 5xx, 429, timeouts, connection errors.")
+    backoff_s: float = Field(default=0.5, ge=0, description="First retry delay; doubles each retry.")
+    max_redirects: int = Field(default=5, ge=0, le=20)
     max_body_bytes: int = Field(default=5_000_000, gt=0)
-    user_agent: str = "LLMTwinBot/0.1 (+https://github.com/llm-twin)"
+    user_agent: str = Field(default="LLMTwinBot/0.1 (+https://github.com/llm-twin)", min_length=1)
     respect_robots: bool = True
     allow_private_networks: bool = False
-    crawlers: list[dict[str, Any]] = Field(default_factory=list, description="Crawler registry: _target_ nodes.")
+    render_timeout_s: float = Field(default=30.0, gt=0, description="Page load limit for render: true links.")
+    chromium_path: str | None = Field(default=None, description="Chromium binary; None: look on PATH.")
+    crawlers: list[Crawler] = Field(default_factory=list, description="Crawler registry: _target_ nodes, in order.")
+
+    @field_validator("crawlers", mode="before")
+    @classmethod
+    def _built_crawlers(cls, v: Any) -> Any:
+        for i, item in enumerate(v if isinstance(v, list) else []):
+            if not isinstance(item, Crawler):
+                raise ValueError(f"crawlers[{i}]: needs a _target_ naming a Crawler class, got {item!r}")
+        return v
+
+    @field_validator("crawlers")
+    @classmethod
+    def _unique_names(cls, v: list[Crawler]) -> list[Crawler]:
+        names = [c.name for c in v]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"crawler names must be unique; repeated: {dupes}")
+        return v

@@ -16,6 +16,7 @@ StepFn = Callable[["TwinSettings"], "StepResult"]
 STEPS: dict[str, str] = {
     "init": "twin_core.pipeline.builtin:run_init",
     "status": "twin_core.pipeline.builtin:run_status",
+    "etl": "twin_core.crawl.pipeline:run_etl",
 }
 
 
