@@ -13,9 +13,7 @@ class LLMSettings(Settings):
     """An LLM endpoint; keys come from the environment variable named by ``api_key_env``, never from conf/."""
 
     provider: Literal["openai", "triton", "transformers"] = "transformers"
-    model: str = Field(
-        min_length=1, description="Model name (OpenAI-compatible, Triton) or local path."
-    )
+    model: str = Field(min_length=1, description="Model name (OpenAI-compatible, Triton) or local path.")
     base_url: str | None = Field(default=None, description="http(s) URL of an OpenAI-compatible API or of Triton.")
     api_key_env: str | None = Field(default=None, description="Env var holding the API key, e.g. OPENAI_API_KEY.")
     temperature: float = Field(default=0.7, ge=0, le=2)
