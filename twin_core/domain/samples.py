@@ -8,7 +8,7 @@ from twin_core.domain.ids import content_hash, stable_id
 
 
 class InstructionSample(BaseModel):
-    """An instruction and the author's answer, traced to the document it came from."""
+    """An instruction and the author's answer, traced to the document (and extract) it came from."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -18,6 +18,11 @@ class InstructionSample(BaseModel):
     document_id: str
     category: str
     source: str = "author"
+    platform: str = ""
+    extract_id: str = ""
+    generator: str = "backtranslation"
+    judge_score: int | None = None
+    judge_reason: str = ""
 
     @model_validator(mode="after")
     def _derive_id(self) -> InstructionSample:
@@ -38,6 +43,10 @@ class PreferenceSample(BaseModel):
     document_id: str
     category: str
     source: str = "author"
+    platform: str = ""
+    extract_id: str = ""
+    generator: str = "backtranslation"
+    rejected_model: str = ""
 
     @model_validator(mode="after")
     def _derive_id(self) -> PreferenceSample:

@@ -23,6 +23,16 @@ class LLMSettings(Settings):
     max_retries: int = Field(default=3, ge=0, le=10)
     concurrency: int = Field(default=4, ge=1, le=256)
     requests_per_s: float | None = Field(default=None, gt=0)
+    backoff_s: float = Field(default=0.5, ge=0, description="First retry delay; doubles per retry (max 30 s).")
+    json_mode: bool = Field(
+        default=False, description="Send response_format=json_object with JSON requests (OpenAI, vLLM, Ollama)."
+    )
+    tokenizer: str | None = Field(
+        default=None, description="Tokenizer (path or hub id) whose chat template renders prompts for Triton."
+    )
+    batch_size: int = Field(default=8, ge=1, le=512, description="Prompts generated together (transformers).")
+    device: str = Field(default="cpu", pattern=r"^(cpu|cuda(:\d+)?|mps|auto)$")
+    seed: int | None = Field(default=None, description="Sampling seed, so generated text is reproducible.")
 
     @model_validator(mode="after")
     def _url_for_remote(self) -> LLMSettings:

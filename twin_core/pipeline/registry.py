@@ -17,6 +17,7 @@ STEPS: dict[str, str] = {
     "init": "twin_core.pipeline.builtin:run_init",
     "status": "twin_core.pipeline.builtin:run_status",
     "etl": "twin_core.crawl.pipeline:run_etl",
+    "dataset": "twin_core.datasets.pipeline:run_dataset",
 }
 
 
