@@ -18,6 +18,9 @@ STEPS: dict[str, str] = {
     "status": "twin_core.pipeline.builtin:run_status",
     "etl": "twin_core.crawl.pipeline:run_etl",
     "dataset": "twin_core.datasets.pipeline:run_dataset",
+    "base_model": "twin_core.training.base_model:run_base_model",
+    "sft": "twin_core.training.steps:run_sft",
+    "dpo": "twin_core.training.steps:run_dpo",
 }
 
 

@@ -1,6 +1,7 @@
 """Axolotl's own config validation, offline, as a standalone script for the Axolotl venv (stdlib + axolotl only).
 
-Usage: ``<axolotl venv>/bin/python axolotl_validate.py [--gpu] cfg.yaml ...``; one JSON line per file, exit 1 on errors.
+Usage: ``<axolotl venv>/bin/python axolotl_validate.py [--gpu] a.yaml [--cpu] b.yaml ...``; a flag applies to the files
+after it. One JSON line per file; exit 1 on errors.
 """
 
 from __future__ import annotations
@@ -79,13 +80,15 @@ def validate(cfg: dict[str, Any], *, gpu: bool = False) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    """Validate each YAML file given; ``--gpu`` validates against an H100-class device instead of the CPU."""
+    """Validate each YAML file; ``--gpu`` (H100-class device) or ``--cpu`` (default) applies to the files after it."""
     import yaml
 
     os.environ.setdefault("AXOLOTL_DO_NOT_TRACK", "1")
-    gpu = "--gpu" in argv
-    failed = 0
-    for path in (a for a in argv if a != "--gpu"):
+    gpu, failed = False, 0
+    for path in argv:
+        if path in ("--gpu", "--cpu"):
+            gpu = path == "--gpu"
+            continue
         with open(path, encoding="utf-8") as fh:
             cfg = yaml.safe_load(fh) or {}
         errors = validate(cfg, gpu=gpu)
