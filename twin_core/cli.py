@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0
-    command = argv.pop(0) if argv and argv[0] in ("step", "validate", "steps", "run", "demo") else "run"
+    command = argv.pop(0) if argv and argv[0] in ("step", "validate", "steps", "run", "demo", "serve") else "run"
     overrides, flags = _split(argv)
     try:
         if command == "steps":
@@ -109,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(overrides)
         if command == "demo":
             return _demo(overrides)
+        if command == "serve":
+            from twin_core.serving.serve import main as serve
+
+            return serve(overrides)
         step = None
         if command == "step":
             if not overrides or "=" in overrides[0]:

@@ -42,9 +42,15 @@ def load_state(wh: Warehouse) -> dict[str, dict[str, Any]]:
 def store_link(
     wh: Warehouse, job: Job, crawler: str, docs: Sequence[RawDocument], ctx: RunContext, error: str | None
 ) -> LinkOutcome:
-    """Upsert a link's documents, then save its page state; returns the link's report line."""
+    """Upsert a link's documents inside the crawl window, then save its page state; returns the report line.
+
+    Documents outside ``crawl.window_start/window_end`` (an Airflow run's data interval) are left for the run
+    whose week they belong to; the page state then lacks them, so a later run fetches the page again.
+    """
     author, item = job
     rows: list[DocumentOutcome] = []
+    outside = [d for d in docs if not ctx.settings.in_window(d.published_at)]
+    docs = [d for d in docs if ctx.settings.in_window(d.published_at)]
     if docs:
         upsert = wh.upsert_documents(docs)
         status = {
@@ -58,7 +64,14 @@ def store_link(
     rows += [DocumentOutcome("", url, "failed", reason=reason) for url, reason in ctx.failures]
     for key, state in ctx.state.items():
         wh.put(STATE_COLLECTION, key, state)
-    status, reason = ("failed", error) if error else link_status(rows)
+    if error:
+        status, reason = "failed", error
+    elif outside and not rows:
+        status, reason = "unchanged", f"{len(outside)} document(s) outside the crawl window"
+    else:
+        status, reason = link_status(rows)
+        if outside:
+            reason = "; ".join(x for x in (reason, f"{len(outside)} outside the crawl window") if x)
     return LinkOutcome(
         link=item.link.url,
         crawler=crawler,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -85,6 +86,30 @@ class CrawlSettings(Settings):
     render_timeout_s: float = Field(default=30.0, gt=0, description="Page load limit for render: true links.")
     chromium_path: str | None = Field(default=None, description="Chromium binary; None: look on PATH.")
     crawlers: list[Crawler] = Field(default_factory=list, description="Crawler registry: _target_ nodes, in order.")
+    window_start: datetime | None = Field(
+        default=None, description="Store only documents published at or after this (ISO 8601; naive = UTC)."
+    )
+    window_end: datetime | None = Field(default=None, description="Store only documents published before this.")
+
+    @field_validator("window_start", "window_end")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        return v.replace(tzinfo=UTC) if v is not None and v.tzinfo is None else v
+
+    @model_validator(mode="after")
+    def _window_order(self) -> CrawlSettings:
+        if self.window_start and self.window_end and self.window_start >= self.window_end:
+            raise ValueError(f"window_start ({self.window_start}) must be before window_end ({self.window_end})")
+        return self
+
+    def in_window(self, published_at: datetime | None) -> bool:
+        """Half-open [start, end); undated documents are in every window, so nothing is lost."""
+        if published_at is None:
+            return True
+        when = published_at if published_at.tzinfo else published_at.replace(tzinfo=UTC)
+        return (self.window_start is None or when >= self.window_start) and (
+            self.window_end is None or when < self.window_end
+        )
 
     @field_validator("crawlers", mode="before")
     @classmethod

@@ -16,11 +16,15 @@ StepFn = Callable[["TwinSettings"], "StepResult"]
 STEPS: dict[str, str] = {
     "init": "twin_core.pipeline.builtin:run_init",
     "status": "twin_core.pipeline.builtin:run_status",
+    "feature": "twin_core.features.pipeline:run_features",
     "etl": "twin_core.crawl.pipeline:run_etl",
-    "dataset": "twin_core.datasets.pipeline:run_dataset",
     "base_model": "twin_core.training.base_model:run_base_model",
     "sft": "twin_core.training.steps:run_sft",
     "dpo": "twin_core.training.steps:run_dpo",
+    "dataset": "twin_core.datasets.pipeline:run_dataset",
+    "eval": "twin_core.evaluation.pipeline:run_eval",
+    "engine": "twin_core.serving.engine:run_engine_build",
+    "deploy": "twin_core.serving.deploy:run_deploy",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,7 +109,9 @@ class TextGenerator:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
         model.eval()
         if quantization == "int8_dynamic":
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            with warnings.catch_warnings():  # torch flags its quantized-tensor constructors as deprecated
+                warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor", category=UserWarning)
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         elif quantization != "none":
             raise ValueError(f"unknown CPU quantization {quantization!r}; use 'none' or 'int8_dynamic'")
         log.info("model loaded path=%s quantization=%s seconds=%.2f", path, quantization, time.perf_counter() - started)

@@ -62,22 +62,31 @@ def copy_models(
     return dst
 
 
-def add_version(repository: Path, model: str, weights: Path, *, version: int | None = None, link: bool = True) -> int:
-    """Write ``weights`` as a new version (``<v>/model``, linked or copied) beside the latest version's code."""
+def add_version(
+    repository: Path,
+    model: str,
+    weights: Path,
+    *,
+    version: int | None = None,
+    link: bool = True,
+    code: Path | None = None,
+) -> int:
+    """Write ``weights`` as a new version (``<v>/model``, linked or copied) with ``code`` or the latest ``model.py``."""
     folder = Path(repository) / model
     existing = versions(repository, model)
-    if not existing:
+    if not existing and code is None:
         raise FileNotFoundError(f"model {model!r} in {repository} has no version folder to take model.py from")
-    version = version or existing[-1] + 1
+    version = version or (existing[-1] + 1 if existing else 1)
     if version in existing:
         raise FileExistsError(f"{model} version {version} already exists in {repository}")
     weights = Path(weights).resolve()
     if not (weights / "config.json").is_file():
         raise FileNotFoundError(f"no Hugging Face model (config.json) in {weights}")
+    folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{version}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    shutil.copy2(folder / str(existing[-1]) / "model.py", tmp / "model.py")
+    shutil.copy2(code or folder / str(existing[-1]) / "model.py", tmp / "model.py")
     if link:
         (tmp / "model").symlink_to(weights, target_is_directory=True)
     else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import logging
 import os
 import shutil
@@ -13,22 +12,17 @@ import socket
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Literal, Self
 
+from twin_core.serving.admin import TritonAdmin, TritonServerError
 from twin_core.serving.triton_dist import TritonRuntime, find_tritonserver, prepare_runtime
 
 __all__ = ["TritonServer", "TritonServerError", "find_tritonserver", "free_port"]
 
 log = logging.getLogger("twin.serving.triton")
 HOST = "127.0.0.1"
-
-
-class TritonServerError(RuntimeError):
-    """The server did not start, did not become ready, or refused a model-control call."""
 
 
 def free_port(host: str = HOST) -> int:
@@ -51,7 +45,7 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-class TritonServer:
+class TritonServer(TritonAdmin):
     """A tritonserver child process; a context manager that always stops what it started."""
 
     def __init__(
@@ -70,6 +64,7 @@ class TritonServer:
         exit_timeout_s: int = 15,
         env: dict[str, str] | None = None,
         runtime: TritonRuntime | None = None,
+        die_with_parent: bool = True,
     ) -> None:
         self.model_repository = Path(model_repository).resolve()
         self.host = host
@@ -87,6 +82,7 @@ class TritonServer:
         self.exit_timeout_s = exit_timeout_s
         self.extra_env = dict(env or {})
         self._runtime = runtime
+        self.die_with_parent = die_with_parent
         self._proc: subprocess.Popen[bytes] | None = None
         self.startup_s: float | None = None
 
@@ -171,7 +167,7 @@ class TritonServer:
                 stderr=subprocess.STDOUT,
                 env=runtime.env() | self.extra_env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_die_with_parent if self.die_with_parent else None,
             )
         log.info("tritonserver starting pid=%d http=%s grpc=%s log=%s", self._proc.pid, *self._urls(), self.log_file)
         try:
@@ -196,49 +192,6 @@ class TritonServer:
                 return
             time.sleep(0.2)
         raise TritonServerError(f"tritonserver not ready after {self.startup_timeout_s:.0f}s\n{self.log_tail()}")
-
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None, timeout: float = 5.0) -> int:
-        data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
-        req = urllib.request.Request(f"{self.http_url}{path}", data=data, method=method)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
-                return int(resp.status)
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace")
-            raise TritonServerError(f"{method} {path} -> {exc.code}: {detail}") from exc
-
-    def is_ready(self) -> bool:
-        """Whether the server answers ``/v2/health/ready`` with 200."""
-        try:
-            return self._request("GET", "/v2/health/ready", timeout=1.0) == 200
-        except (OSError, TritonServerError):
-            return False
-
-    def is_model_ready(self, model: str, version: str = "") -> bool:
-        """Whether ``model`` (or one of its versions) is loaded and ready."""
-        path = f"/v2/models/{model}" + (f"/versions/{version}" if version else "") + "/ready"
-        try:
-            return self._request("GET", path, timeout=2.0) == 200
-        except (OSError, TritonServerError):
-            return False
-
-    def load(self, model: str, *, config: dict[str, Any] | None = None, timeout_s: float = 300.0) -> None:
-        """Load (or reload: new versions first, old ones drained) ``model``; needs explicit model control."""
-        body = {"parameters": {"config": json.dumps(config)}} if config else None
-        started = time.perf_counter()
-        self._request("POST", f"/v2/repository/models/{model}/load", body, timeout=timeout_s)
-        log.info("model loaded model=%s seconds=%.2f", model, time.perf_counter() - started)
-
-    def unload(self, model: str, *, timeout_s: float = 60.0) -> None:
-        """Unload ``model``; in-flight requests finish first."""
-        self._request("POST", f"/v2/repository/models/{model}/unload", None, timeout=timeout_s)
-        log.info("model unloaded model=%s", model)
-
-    def repository_index(self) -> list[dict[str, Any]]:
-        """Models in the repository with their version and state."""
-        req = urllib.request.Request(f"{self.http_url}/v2/repository/index", data=b"{}", method="POST")
-        with urllib.request.urlopen(req, timeout=5.0) as resp:
-            return list(json.loads(resp.read() or b"[]"))
 
     def log_tail(self, lines: int = 60) -> str:
         """The last ``lines`` lines of the server log."""
@@ -284,6 +237,11 @@ class TritonServer:
                 proc.wait(timeout=1.0)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5.0)
+
+    def release(self) -> int | None:
+        """Stop owning the process (it keeps running; pass ``die_with_parent=False`` to outlive us); its pid."""
+        proc, self._proc = self._proc, None
+        return proc.pid if proc else None
 
     def wait(self) -> int | None:
         """Block until the server exits (e.g. on Ctrl-C in ``twin serve``); its exit code."""
