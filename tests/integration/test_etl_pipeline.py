@@ -134,3 +134,40 @@ def test_crawl_windows_partition_the_corpus(tmp_path: Path, monkeypatch: pytest.
     assert all(n > 0 for n in stored_per_window[:2]), stored_per_window  # the windows really split the corpus
     assert sum(stored_per_window) == len(full_ids)
     assert again["counts"]["new"] == again["counts"]["updated"] == 0
+
+
+def test_edited_page_reembeds_exactly_that_document(tmp_path: Path, make_settings: Callable[..., object]) -> None:
+    """ETL then features; edit one source page; ETL then features again: one document re-embedded, no stale chunk."""
+    from twin_core.vectorstore import SearchFilters, open_store
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(default_corpus_dir(), corpus, ignore=shutil.ignore_patterns("repo"))
+    article = load_docs(corpus, "medium")[0]
+    with FixtureSite(corpus) as site:
+        links = f'sources.authors.0.links=["{site.url}/medium/@ysoldebuilds", "{site.url}/blog/"]'
+        cfg = make_settings(*FAST, links, "sources.authors.0.linkedin_exports=[]", "sources.authors.0.files=[]")
+        run_step("etl", cfg)
+        first = run_step("feature", cfg)
+        again = run_step("feature", cfg)
+        article.path.write_text(article.path.read_text().replace(article.body.split("\n\n")[0], "An edited opening."))
+        assert run_step("etl", cfg).counts["updated"] == 1
+        second = run_step("feature", cfg)
+    with connect(cfg.warehouse) as wh:  # type: ignore[attr-defined]
+        docs = {d.id: d for d in wh.find_documents()}
+        cleaned = {d.id: d for d in wh.find_cleaned()}
+        author_id = next(iter(docs.values())).author_id
+    (edited_id,) = [i for i, d in docs.items() if d.link.endswith(article.slug)]
+    store = open_store(cfg.vector_store)  # type: ignore[attr-defined]
+    try:
+        by_doc = store.chunk_ids_by_document()
+        hits = store.search([1.0] + [0.0] * 383, k=1000, filters=SearchFilters(author_id=author_id))
+        edited_hits = store.search([1.0] + [0.0] * 383, k=100, filters=SearchFilters(document_id=edited_id))
+    finally:
+        store.close()
+    assert first.counts["embedded_documents"] == len(docs) == 12
+    assert again.counts["embedded_documents"] == 0 and "no change" in again.message
+    assert second.counts["embedded_documents"] == 1 and second.counts["documents_changed"] == 1
+    assert set(by_doc) == set(cleaned) == set(docs)  # every cleaned document has chunks, nothing else does
+    assert {h.chunk.author_id for h in hits} == {author_id} and len(hits) == sum(len(v) for v in by_doc.values())
+    texts = " ".join(h.chunk.content for h in edited_hits)
+    assert "An edited opening." in texts and article.body.split("\n\n")[0] not in texts  # no stale chunk
