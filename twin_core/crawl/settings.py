@@ -59,7 +59,27 @@ class AuthorSources(Settings):
     @field_validator("linkedin_exports")
     @classmethod
     def _exports_are_urls(cls, v: list[str]) -> list[str]:
-        return [check_url(x) for x in v]
+        for x in v:
+            check_url(x)
+            if not x.startswith(("http://", "https://")) and not _local(x).exists():
+                raise ValueError(f"{x!r}: no such file (relative paths start at the project root)")
+        return v
+
+    @field_validator("files")
+    @classmethod
+    def _files_exist(cls, v: list[Path]) -> list[Path]:
+        missing = [str(p) for p in v if not _local(str(p)).exists()]
+        if missing:
+            raise ValueError(f"no such file or folder: {missing} (relative paths start at the project root)")
+        return v
+
+
+def _local(path: str) -> Path:
+    """A local source path as the crawlers resolve it: ``file://`` stripped, ``~`` expanded, relative to the root."""
+    from twin_core.config.compose import repo_root
+
+    p = Path(path.removeprefix("file://")).expanduser()
+    return p if p.is_absolute() else repo_root() / p
 
 
 class SourcesSettings(Settings):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from twin_core.config.base import Settings
 
@@ -81,3 +81,10 @@ class EmbeddingSettings(Settings):
         if self.quantize == "int8" and self.dtype not in ("float32", "auto"):
             raise ValueError(f"quantize 'int8' quantises float32 weights; dtype {self.dtype!r} cannot be combined")
         return self
+
+    @field_validator("model_path")
+    @classmethod
+    def _model_path_exists(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.exists():
+            raise ValueError(f"{str(v)!r}: no such model folder")
+        return v

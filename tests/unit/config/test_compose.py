@@ -57,6 +57,9 @@ def test_every_group_file_names_a_twin_core_target() -> None:
         ("embedding.device=tpu9", "embedding.device: 'tpu9'"),
         ("chunking.chunk_overlap=5000", "chunk_overlap (5000) must be smaller than chunk_size (1000)"),
         ("sources.authors=[{full_name: A, links: ['htp://x']}]", "sources.authors[0].links[0].url: 'htp://x'"),
+        ("sources.authors.0.files=[/no/such/notes]", "sources.authors[0].files: ['/no/such/notes']"),
+        ("sources.authors.0.linkedin_exports=[/no/export.zip]", "'/no/export.zip': no such file"),
+        ("embedding.model_path=/no/model", "embedding.model_path: '/no/model'"),
     ],
 )
 def test_bad_values_fail_with_key_path_and_origin(override: str, expected: str) -> None:
