@@ -5,10 +5,11 @@ The crawler is the real way in; this reader only mirrors what it produces, witho
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
+from twin_core.demo.fixture_corpus import default_corpus_dir, split_front_matter
+from twin_core.demo.fixture_corpus import load_author as fixture_author
 from twin_core.domain.documents import (
     ArticleDocument,
     Author,
@@ -29,35 +30,9 @@ LAYOUT: dict[str, tuple[str, type[RawDocument], str]] = {
 SKIP_DIRS = {".git", ".ruff_cache", "__pycache__", ".pytest_cache", ".venv", "node_modules"}
 
 
-def default_corpus_dir() -> Path:
-    """The demo corpus shipped in ``twin_core/demo/corpus``."""
-    return Path(__file__).resolve().parents[1] / "demo" / "corpus"
-
-
-def _scalar(raw: str) -> str | list[str]:
-    raw = raw.strip()
-    if raw.startswith('"') and raw.endswith('"'):
-        return str(json.loads(raw))
-    if raw.startswith("[") and raw.endswith("]"):
-        return [str(_scalar(v)) for v in raw[1:-1].split(",") if v.strip()]
-    return raw.strip("'")
-
-
-def front_matter(text: str) -> tuple[dict[str, str | list[str]], str]:
-    """Split ``---`` front matter (flat ``key: value`` lines) from the Markdown body."""
-    if not text.startswith("---\n") or (end := text.find("\n---\n", 4)) < 0:
-        return {}, text
-    meta = {}
-    for line in text[4:end].splitlines():
-        key, sep, value = line.partition(":")
-        if sep and not line[:1].isspace():
-            meta[key.strip()] = _scalar(value)
-    return meta, text[end + 5 :].lstrip("\n")
-
-
 def load_author(corpus_dir: Path) -> Author:
     """The corpus's author from ``author.yaml`` (``full_name``, ``handle``)."""
-    meta, _ = front_matter("---\n" + (corpus_dir / "author.yaml").read_text(encoding="utf-8") + "\n---\n")
+    meta = fixture_author(corpus_dir)
     return Author(full_name=str(meta["full_name"]), handle=str(meta.get("handle") or "") or None)
 
 
@@ -82,7 +57,7 @@ def load_corpus(corpus_dir: Path | None = None, author: Author | None = None) ->
     docs: list[RawDocument] = []
     for folder, (platform, cls, prefix) in LAYOUT.items():
         for path in sorted((corpus_dir / folder).glob("*.md")):
-            meta, body = front_matter(path.read_text(encoding="utf-8"))
+            meta, body = split_front_matter(path.read_text(encoding="utf-8"))
             slug = str(meta.get("slug") or path.stem)
             if cls is PostDocument:
                 content = {"text": body}
