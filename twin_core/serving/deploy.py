@@ -23,7 +23,7 @@ from twin_core.serving.client import TritonLLMClient
 from twin_core.serving.lineage import ServedModel, now, select_model, write_json
 from twin_core.serving.model_configs import TEMPLATES, cpu_configs, cpu_model_config, write_config
 from twin_core.serving.repository import add_version, versions
-from twin_core.serving.server_state import clear_record, running_server, write_record
+from twin_core.serving.server_state import clear_record, record_server, running_server
 from twin_core.serving.triton_server import TritonServer
 
 if TYPE_CHECKING:
@@ -137,14 +137,7 @@ def _start(cfg: TwinSettings, repo: Path) -> TritonServer:
         die_with_parent=not s.keep_running,
     )
     server.start()
-    write_record(
-        repo,
-        pid=server.pid or 0,
-        http_url=server.http_url,
-        grpc_url=server.grpc_url,
-        started_by="twin step deploy",
-        log_file=str(log_file),
-    )
+    record_server(repo, server, "twin step deploy", log_file)
     return server
 
 

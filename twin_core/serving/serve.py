@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 from twin_core.serving.repository import versions
-from twin_core.serving.server_state import clear_record, running_server, write_record
+from twin_core.serving.server_state import clear_record, record_server, running_server
 from twin_core.serving.triton_server import TritonServer
 
 
@@ -61,14 +61,7 @@ def main(overrides: Sequence[str] = ()) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.start()
-        write_record(
-            repo,
-            pid=server.pid or 0,
-            http_url=server.http_url,
-            grpc_url=server.grpc_url,
-            started_by="twin serve",
-            log_file=str(log_file),
-        )
+        record_server(repo, server, "twin serve", log_file)
         print(f"Triton serves {', '.join(models)} from {repo}")
         print(f"  HTTP  {server.http_url}   (curl {server.http_url}/v2/models/{s.model_name})")
         print(f"  gRPC  {server.grpc_url}")

@@ -10,6 +10,7 @@ import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from twin_core.serving.admin import TritonAdmin
 from twin_core.serving.lineage import now, write_json
@@ -39,6 +40,18 @@ def write_record(repository: Path, *, pid: int, http_url: str, grpc_url: str, st
     """Record a running server for later deploys (reload instead of start) and ``twin serve``."""
     record = ServerRecord(pid, http_url, grpc_url, started_by, now(), log_file)
     return write_json(state_path(repository), asdict(record))
+
+
+def record_server(repository: Path, server: Any, started_by: str, log_file: Path) -> Path:
+    """Record a started TritonServer (pid, URLs, log) so later steps reuse or stop it."""
+    return write_record(
+        repository,
+        pid=server.pid or 0,
+        http_url=server.http_url,
+        grpc_url=server.grpc_url,
+        started_by=started_by,
+        log_file=str(log_file),
+    )
 
 
 def read_record(repository: Path) -> ServerRecord | None:
