@@ -17,14 +17,14 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export WANDB_MODE ?= offline
 
-.PHONY: setup chromium demo test lint format clean-data help
+.PHONY: setup chromium compose-cli demo test lint format clean-data help
 
 help:
 	@echo "make demo   - set up (once) and run the end-to-end demo on embedded defaults"
 	@echo "make test   - set up (once) and run lint + the whole test suite"
 	@echo "make setup  - only create/refresh $(VENV)"
 
-setup: $(STAMP) $(AXO_STAMP) chromium
+setup: $(STAMP) $(AXO_STAMP) chromium compose-cli
 
 # Debian's Chromium drives crawl4ai for `render: true` links and the web UI's browser test. Without it
 # (not root, no apt) those paths fail with a clear reason and their tests are skipped visibly.
@@ -32,6 +32,13 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "warning: chromium not installed: render: true links and browser tests will be skipped"; }
+
+# Debian's docker-compose (v1) validates docker/compose*.yaml without a Docker engine (`docker-compose config`);
+# without it (not root, no apt) that test is skipped visibly.
+compose-cli:
+	@command -v docker-compose >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null) || \
+	  echo "warning: docker-compose not installed: the compose file validation test will be skipped"; }
 
 $(STAMP): pyproject.toml constraints.txt
 	@echo "== setup: $(VENV) (torch 2.13.0 CPU first, then the project under constraints.txt)"

@@ -85,6 +85,20 @@ class DeployOperator(TwinStageOperator):
     defaults = MappingProxyType({"execution_timeout": timedelta(hours=1), "retries": 1})
 
 
+class AskOperator(TwinStageOperator):
+    """Ask the deployed twin one question through the RAG API (retrieval, Triton and the API together)."""
+
+    stage_name, ui_color = "ask", "#fce8e6"
+    defaults = MappingProxyType({"execution_timeout": timedelta(minutes=15), "retries": 1})
+
+
+class MonitorOperator(TwinStageOperator):
+    """Summarise the API's prompt logs and alert when latency p95 or the error rate crosses its threshold."""
+
+    stage_name, ui_color = "monitor", "#fef7e0"
+    defaults = MappingProxyType({"execution_timeout": timedelta(minutes=10), "retries": 0})
+
+
 OPERATORS: dict[str, type[TwinStageOperator]] = {
     cls.stage_name: cls  # type: ignore[misc]
     for cls in (
@@ -99,6 +113,8 @@ OPERATORS: dict[str, type[TwinStageOperator]] = {
         EvalOperator,
         EngineOperator,
         DeployOperator,
+        AskOperator,
+        MonitorOperator,
     )
 }
 

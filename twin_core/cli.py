@@ -5,6 +5,11 @@ twin step <name> [key=value ...] [--result-file F]   run one step (what Airflow 
 twin validate [key=value ...]                 check the composed config without running anything
 twin --cfg job [--resolve] [key=value ...]    print the composed config
 twin steps                                    list the registered steps
+twin demo [key=value ...]                     the end-to-end demo on embedded defaults (make demo)
+twin serve [key=value ...]                    Triton on the deployed model repository, until Ctrl-C
+twin api [key=value ...]                      the RAG API and web UI (http://127.0.0.1:8090/), until Ctrl-C
+twin monitor [key=value ...]                  summarise the API's prompt logs and check alert thresholds
+twin migrate [key=value ...]                  copy the embedded stores into MongoDB / Weaviate (URLs from env)
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 from twin_core.config.errors import ConfigError
 
 USAGE = __doc__ or ""
+COMMANDS = ("step", "validate", "steps", "run", "demo", "serve", "api", "monitor", "migrate")
 
 
 def _split(argv: Sequence[str]) -> tuple[list[str], dict[str, str | bool]]:
@@ -95,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0
-    command = argv.pop(0) if argv and argv[0] in ("step", "validate", "steps", "run", "demo", "serve") else "run"
+    command = argv.pop(0) if argv and argv[0] in COMMANDS else "run"
     overrides, flags = _split(argv)
     try:
         if command == "steps":
@@ -113,6 +119,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             from twin_core.serving.serve import main as serve
 
             return serve(overrides)
+        if command == "api":
+            from twin_core.api.server import main as api
+
+            return api(overrides)
+        if command == "monitor":
+            return _run(overrides, "monitor", None)
+        if command == "migrate":
+            from twin_core.migrate import main as migrate
+
+            return migrate(overrides)
         step = None
         if command == "step":
             if not overrides or "=" in overrides[0]:

@@ -27,7 +27,8 @@ class KeyValueFormatter(logging.Formatter):
         for k, v in record.__dict__.items():
             if k in _RESERVED or k.startswith("_"):
                 continue
-            value = "***" if _SECRET_KEY.search(k) else mask(str(v))
+            secret = _SECRET_KEY.search(k) and not isinstance(v, int | float)  # counts like n_prompt_tokens stay
+            value = "***" if secret else mask(str(v))
             extras.append(f"{k}={value!r}" if " " in value else f"{k}={value}")
         line = f"{ts} {record.levelname:<5} {record.name} {mask(record.getMessage())}"
         if extras:

@@ -61,7 +61,13 @@ def _triton_missing() -> str | None:
     return None
 
 
-NEEDS = {"sft": _axolotl_missing, "dpo": _axolotl_missing, "engine": _gpu_missing, "deploy": _triton_missing}
+NEEDS = {
+    "sft": _axolotl_missing,
+    "dpo": _axolotl_missing,
+    "engine": _gpu_missing,
+    "deploy": _triton_missing,
+    "ask": _triton_missing,
+}
 
 
 def stages_to_skip(stages: list[str]) -> dict[str, str]:
@@ -159,3 +165,14 @@ def test_end_to_end_dag_runs_on_the_demo_corpus(airflow_env: dict[str, str]) -> 
         assert counts.get("cleaned_documents", 0) >= 40
     if "dataset" in ran:
         assert list((data / "artifacts" / "datasets").glob("instruction/*/"))
+    if "ask" in ran:
+        assert counts.get("prompt_logs", 0) >= 1  # the question went through the API and was logged
+
+
+def test_monitoring_dag_summarises_the_prompt_logs(airflow_env: dict[str, str]) -> None:
+    """Runs after the end-to-end DAG (same data folder): the hourly DAG reads what the ask step logged."""
+    log = _dags_test("twin_monitoring", airflow_env, {}, [])
+    assert re.search(r"DagRun Finished: dag_id=twin_monitoring.*state=success", log), log[-3000:]
+    found = re.search(r"step finished step=monitor ok=True .*n_requests_total=(\d+)", log)
+    assert found, log[-4000:]
+    print(f"\nmonitor step saw {found.group(1)} logged request(s)")

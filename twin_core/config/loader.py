@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from twin_core.api.settings import ApiSettings
 from twin_core.config.compose import compose_config
 from twin_core.config.errors import ConfigError
 from twin_core.config.settings import PathSettings
@@ -19,7 +20,9 @@ from twin_core.crawl.settings import CrawlSettings, SourcesSettings
 from twin_core.datasets.settings import DatasetSettings
 from twin_core.evaluation.settings import EvaluationSettings
 from twin_core.features.settings import ChunkingSettings, CleaningSettings, EmbeddingSettings
+from twin_core.guardrails.settings import GuardrailSettings
 from twin_core.llm.settings import LLMSettings
+from twin_core.monitoring.settings import MonitoringSettings
 from twin_core.orchestration.settings import AirflowSettings
 from twin_core.pipeline.settings import PipelineSettings
 from twin_core.rag.settings import RagSettings
@@ -52,6 +55,9 @@ class TwinSettings(BaseModel):
     quantization: QuantizationSettings
     serving: ServingSettings
     rag: RagSettings
+    guardrails: GuardrailSettings
+    api: ApiSettings
+    monitoring: MonitoringSettings
     pipeline: PipelineSettings
     airflow: AirflowSettings
     overrides: tuple[str, ...] = ()

@@ -17,6 +17,7 @@ from twin_core.crawl.dispatcher import Dispatcher, SourceLink, author_links
 from twin_core.crawl.fetcher import SafeFetcher
 from twin_core.crawl.incremental import STATE_COLLECTION, RunContext
 from twin_core.crawl.report import REPORTS_COLLECTION, CrawlReport, DocumentOutcome, LinkOutcome, link_status
+from twin_core.crawl.user_sources import merged_links
 from twin_core.domain.documents import Author, RawDocument
 from twin_core.domain.results import StepResult
 from twin_core.warehouse import Warehouse, connect
@@ -132,7 +133,9 @@ def run_etl(cfg: TwinSettings) -> StepResult:
         jobs: list[Job] = []
         for i, spec in enumerate(cfg.sources.authors):
             author = wh.upsert_author(Author(full_name=spec.full_name, handle=spec.handle))
-            jobs += [(author, item) for item in author_links(spec, i, cfg.paths.root)]
+            links = author_links(spec, i, cfg.paths.root)
+            links += merged_links(wh, spec, links)  # added on the web UI's sources page
+            jobs += [(author, item) for item in links]
         report = asyncio.run(crawl_links(cfg, wh, jobs))
         json_path, md_path = report.write(cfg.paths.reports_dir / "crawl")
         wh.put(REPORTS_COLLECTION, report.run_id, report.to_dict())

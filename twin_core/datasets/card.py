@@ -9,8 +9,9 @@ COLUMNS = {
     "instruction": "`instruction`, `answer` (the author's passage), `messages`, `text` (rendered with the base "
     "model's chat template), `document_id`, `extract_id`, `category`, `platform`, `source`, `generator`, "
     "`judge_score`, `judge_reason`",
-    "preference": "`instruction`, `prompt` (rendered up to the answer), `chosen` (the author's passage), `rejected` "
-    "(the LLM's generic answer), `messages` and `text` (the chosen conversation), `document_id`, `extract_id`, "
+    "preference": "`instruction`, `prompt` (rendered up to the answer), `chosen` (the author's passage, or "
+    "an approved/edited API answer when `source` is `feedback`), `rejected` (the LLM's generic answer, or the "
+    "rejected/original API answer), `messages` and `text` (the chosen conversation), `document_id`, `extract_id`, "
     "`category`, `platform`, `source`, `generator`, `rejected_model`",
 }
 

@@ -18,6 +18,7 @@ from twin_core.datasets import artifacts as art
 from twin_core.datasets.builder import Built, build_instruction_set, build_preference_set
 from twin_core.datasets.card import render_card
 from twin_core.datasets.explore import length_histogram, map_plot, project_2d, top_topics
+from twin_core.datasets.feedback import add_feedback_pairs, feedback_version, load_feedback
 from twin_core.datasets.render import features, instruction_row, preference_row
 from twin_core.domain.documents import CleanedDocument
 from twin_core.domain.results import StepResult
@@ -81,7 +82,7 @@ def write_kind(
     """Save one dataset kind (splits, plots, manifest, card) in a staging folder, then publish it."""
     from datasets import Dataset, DatasetDict, disable_progress_bars, enable_progress_bars
 
-    s, version, artifacts_dir = cfg.dataset, ctx["version"], cfg.paths.artifacts_dir
+    s, version, artifacts_dir = cfg.dataset, ctx.get("versions", {}).get(kind, ctx["version"]), cfg.paths.artifacts_dir
     to_row = instruction_row if kind == "instruction" else preference_row
     splits = {name: [to_row(x, tokenizer, s.system_prompt) for x in part] for name, part in
               (("train", built.train), ("test", built.test))}  # fmt: skip
@@ -115,6 +116,7 @@ def write_kind(
         "test_documents": built.test_documents,
         "failure_counts": {stage: len(fs) for stage, fs in failures.items() if fs},
         "failures": [dict(f, stage=stage) for stage, fs in failures.items() for f in fs],
+        **({"feedback": ctx["feedback_stats"]} if kind == "preference" and "feedback_stats" in ctx else {}),
         "exploration": _explore(kind, splits["train"] + splits["test"], cfg, staging, embed),
         "files": ["dataset_dict.json", "train/", "test/", "README.md", "lengths.png", "map.png"],
     }
@@ -138,11 +140,17 @@ def build_all(cfg: TwinSettings, docs: list[CleanedDocument], tokenizer: Any, ct
         built = {"instruction": instructions}
         if s.preference.enabled:
             built["preference"] = build_preference_set(instructions, s, client(), cfg.llm.model, progress_bar)
+            ctx["feedback_stats"] = add_feedback_pairs(
+                built["preference"], ctx.get("feedback", []), s, client, cfg.llm.model, progress_bar
+            )
     finally:
         if client.cache_info().currsize:  # type: ignore[attr-defined]
             client().close()
     embed = _embedder(cfg)
-    return {kind: write_kind(cfg, kind, b, ctx, tokenizer, embed) for kind, b in built.items()}
+    found = {k: m for k, m in ctx.get("found", {}).items() if m and not s.force}  # e.g. only the feedback changed
+    for kind, m in found.items():
+        art.point_latest(cfg.paths.artifacts_dir, kind, m["version"])
+    return {kind: found.get(kind) or write_kind(cfg, kind, b, ctx, tokenizer, embed) for kind, b in built.items()}
 
 
 def _result(manifests: dict[str, dict[str, Any]], version: str, unchanged: bool) -> StepResult:
@@ -152,6 +160,8 @@ def _result(manifests: dict[str, dict[str, Any]], version: str, unchanged: bool)
         counts["documents"] = len(m["sources"])
         counts.update({f"{kind}_{split}": n for split, n in m["splits"].items()})
         counts[f"{kind}_failures"] = len(m["failures"])
+        if kind == "preference":
+            counts.update({k: m.get("feedback", {}).get(k, 0) for k in ("feedback_pairs", "feedback_unpaired")})
         artifacts[kind] = m["path"]
         artifacts[f"{kind}_card"] = str(Path(m["path"]) / "README.md")
     funnels = {kind: m["funnel"] for kind, m in manifests.items()}
@@ -160,7 +170,12 @@ def _result(manifests: dict[str, dict[str, Any]], version: str, unchanged: bool)
         step="dataset",
         counts=counts,
         artifacts=artifacts,
-        details={"version": version, "unchanged": unchanged, "funnel": funnels},
+        details={
+            "version": version,
+            "versions": {kind: m["version"] for kind, m in manifests.items()},
+            "unchanged": unchanged,
+            "funnel": funnels,
+        },
         message=f"version {version} ({state})",
     )
 
@@ -188,16 +203,19 @@ def run_dataset(cfg: TwinSettings) -> StepResult:
         config = art.composed_config(cfg, tokenizer.chat_template)
         version = art.dataset_version(config, sources)
         kinds = art.KINDS if s.preference.enabled else art.KINDS[:1]
-        found = {k: art.existing(cfg.paths.artifacts_dir, k, version) for k in kinds}
+        feedback = load_feedback(wh) if s.preference.enabled else []
+        versions = {"instruction": version, "preference": feedback_version(version, feedback)}  # feedback: DPO only
+        found = {k: art.existing(cfg.paths.artifacts_dir, k, versions[k]) for k in kinds}
         unchanged = all(found.values()) and not s.force
         if unchanged:
             log.info("dataset version %s exists for these documents and config: nothing to rebuild", version)
             manifests = {k: m for k, m in found.items() if m}
             for kind in manifests:
-                art.point_latest(cfg.paths.artifacts_dir, kind, version)
+                art.point_latest(cfg.paths.artifacts_dir, kind, versions[kind])
         else:
             author = Counter(d.author_name for d in docs).most_common(1)[0][0]
-            ctx = {"version": version, "config": config, "sources": sources, "author": author}
+            ctx = {"version": version, "versions": versions, "config": config, "sources": sources, "author": author,
+                   "feedback": feedback, "found": found}  # fmt: skip
             log.info("dataset version %s: building from %d documents", version, len(docs))
             manifests = build_all(cfg, docs, tokenizer, ctx)
         for manifest in manifests.values():

@@ -80,19 +80,18 @@ def rag_messages(sample: EvalSample) -> list[Message]:
 
 
 def with_contexts(cfg: TwinSettings, test: EvalSet, top_k: int) -> tuple[EvalSet, str | None]:
-    """The test set with ``top_k`` chunks from the vector store per question, or a note why there are none."""
-    from twin_core.features.embedding import Embedder
-    from twin_core.vectorstore import open_store
+    """The test set with ``top_k`` chunks per question found by the RAG retriever the API uses (``cfg.rag``:
+    self-query, query expansion, vector/hybrid search, rerank), or a note why there are none."""
+    from twin_core.rag.retriever import Retriever
 
-    store = open_store(cfg.vector_store)
+    retriever = Retriever.from_settings(cfg)
     try:
-        info = store.info()
+        info = retriever.store.info()
         if info is None or info.count == 0:
             return test, "rag suite skipped: the vector store holds no chunks (run `twin pipeline=feature` first)"
-        vectors = Embedder(cfg.embedding).embed([s.instruction for s in test.samples])
-        found = [[h.chunk.content for h in store.search(v.tolist(), top_k)] for v in vectors]
+        found = [[h.chunk.content for h in retriever.retrieve(s.instruction, k=top_k).hits] for s in test.samples]
     finally:
-        store.close()
+        retriever.close()
     samples = [EvalSample(**{**s.__dict__, "contexts": c}) for s, c in zip(test.samples, found, strict=True)]
     return EvalSet(samples, test.dataset_version, test.dataset_path), None
 

@@ -25,6 +25,8 @@ STEPS: dict[str, str] = {
     "eval": "twin_core.evaluation.pipeline:run_eval",
     "engine": "twin_core.serving.engine:run_engine_build",
     "deploy": "twin_core.serving.deploy:run_deploy",
+    "ask": "twin_core.api.ask:run_ask",
+    "monitor": "twin_core.monitoring.step:run_monitor",
 }
 
 

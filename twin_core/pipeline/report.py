@@ -36,6 +36,21 @@ def _replies(results: Sequence[StepResult]) -> list[str]:
     return out
 
 
+def _asked(results: Sequence[StepResult]) -> list[str]:
+    """The question an ``ask`` step put to the twin through the API, its answer and sources."""
+    out = []
+    for r in results:
+        ask = r.details
+        if r.step != "ask" or "question" not in ask:
+            continue
+        out.append(f"asked: {ask.get('question')!r} -> {str(ask.get('answer', '')).strip()[:400]!r}")
+        for i, src in enumerate(ask.get("sources") or [], 1):
+            if isinstance(src, dict):
+                score = float(src.get("score") or 0)
+                out.append(f"  source {i}: {src.get('link')} ({src.get('platform')}, score {score:.3f})")
+    return out
+
+
 def render_report(results: Sequence[StepResult], title: str, console: Console | None = None) -> None:
     """Print a table of step results, what a deployed model answered, and the total time."""
     console = console or Console()
@@ -47,6 +62,8 @@ def render_report(results: Sequence[StepResult], title: str, console: Console | 
     console.print(table)
     for line in _replies(results):
         console.print(f"served: {line}", markup=False)
+    for line in _asked(results):
+        console.print(line, markup=False)
     total = sum(r.duration_s for r in results)
     ok = all(r.ok for r in results)
     console.print(f"{'OK' if ok else 'FAILED'}: {len(results)} step(s) in {total:.1f} s")

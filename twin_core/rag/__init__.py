@@ -1,1 +1,1 @@
-"""rag"""
+"""Retrieval-augmented generation: self-query, query expansion, filtered hybrid search, reranking, prompts."""

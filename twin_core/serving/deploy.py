@@ -144,6 +144,10 @@ def _start(cfg: TwinSettings, repo: Path) -> TritonServer:
 def run_deploy(cfg: TwinSettings) -> StepResult:
     """Deploy the served model as a new version with a canary check and a hot swap; record its lineage."""
     serving, started_at = cfg.serving, time.perf_counter()
+    if serving.target == "sagemaker":
+        from twin_core.cloud.sagemaker_endpoint import deploy_to_sagemaker
+
+        return deploy_to_sagemaker(cfg)
     if serving.backend != "triton_python":
         raise ValueError(
             "deploy serves the CPU Triton model; for GPUs run `twin step engine serving=gpu` and serve its repo"

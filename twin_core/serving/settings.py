@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from twin_core.cloud.settings import SageMakerEndpointSettings
 from twin_core.config.base import Settings
 
 Scalar = str | int | float | bool
@@ -155,6 +156,7 @@ class ServingSettings(Settings):
     health_max_tokens: int = Field(default=4, gt=0)
     cpu: CpuModelSettings = CpuModelSettings()
     trtllm: TrtllmSettings = TrtllmSettings()
+    sagemaker: SageMakerEndpointSettings = SageMakerEndpointSettings()
 
     @property
     def max_seq_len(self) -> int:
@@ -168,4 +170,8 @@ class ServingSettings(Settings):
         sizes = self.cpu.dynamic_batching.preferred_batch_sizes
         if any(not 0 < s <= self.max_batch_size for s in sizes):
             raise ValueError(f"preferred_batch_sizes {sizes} must lie in 1..max_batch_size={self.max_batch_size}")
+        if self.target == "sagemaker":
+            from twin_core.cloud.sagemaker_endpoint import check_serving
+
+            check_serving(self)
         return self

@@ -100,15 +100,17 @@ def run_axolotl(
     """Run ``axolotl <command> <args>``; each output line goes to the log file and our logger; returns the lines."""
     exe = python or axolotl_python()
     cmd = [str(exe), str(Path(__file__).with_name("axolotl_main.py")), command, *args]
-    if command in ("train", "preprocess"):
+    if command in ("train", "preprocess") and "--launcher" not in args:
         cmd += ["--launcher", "python"]  # the default launcher execs `accelerate` from $PATH
     log.info("axolotl %s started", command, extra={"cmd": " ".join(cmd), "cwd": str(cwd)})
     started, tail, lines, router = time.perf_counter(), collections.deque(maxlen=TAIL_LINES), [], _LineRouter()
     sink = log_path.open("a", encoding="utf-8") if log_path else None
+    proc_env = dict(env) if env is not None else axolotl_env()
+    proc_env["PATH"] = f"{Path(exe).parent}{os.pathsep}{proc_env.get('PATH', '')}"  # that venv's torchrun
     proc = subprocess.Popen(
         cmd,
         cwd=cwd,
-        env=dict(env) if env is not None else axolotl_env(),
+        env=proc_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -145,6 +147,11 @@ def run_axolotl(
         raise AxolotlFailed(command, rc, tail, log_path)
     log.info("axolotl %s finished", command, extra={"seconds": seconds})
     return lines
+
+
+def multi_gpu_args() -> list[str]:
+    """``axolotl train`` flags of DeepSpeed/FSDP recipes: torchrun, one process per visible GPU (or $TWIN_GPUS)."""
+    return ["--launcher", "torchrun", "--", "--nproc_per_node", os.environ.get("TWIN_GPUS", "gpu")]
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:

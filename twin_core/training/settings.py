@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from twin_core.cloud.settings import SageMakerTrainingSettings
 from twin_core.config.base import Settings
 
 Precision = Literal["bf16", "fp16", "fp32"]
@@ -89,9 +90,21 @@ class TrainerSettings(Settings):
     wandb_entity: str | None = None
     keep_checkpoints: bool = Field(default=False, description="Keep checkpoint-* after the version is registered.")
     axolotl: dict[str, Any] = Field(default_factory=dict, description="Raw Axolotl keys, applied last.")
+    launcher: Literal["local", "sagemaker"] = Field(
+        default="local", description="local: Axolotl subprocess here; sagemaker: a SageMaker training job."
+    )
+    sagemaker: SageMakerTrainingSettings = SageMakerTrainingSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainerSettings:
+        if self.launcher == "sagemaker":
+            if self.device != "cuda":
+                raise ValueError(f"launcher: 'sagemaker' trains on GPU instances; device is {self.device!r}")
+            if missing := self.sagemaker.missing("trainer.sagemaker"):
+                raise ValueError(
+                    f"launcher: 'sagemaker' needs {', '.join(missing)} (experiment=production reads them from "
+                    "$TWIN_SAGEMAKER_ROLE, $TWIN_SAGEMAKER_BUCKET, $TWIN_SAGEMAKER_TRAINING_IMAGE)"
+                )
         if self.adapter in ("lora", "qlora") and self.lora is None:
             raise ValueError(f"lora: required when adapter is {self.adapter!r}")
         if self.adapter == "full" and self.lora is not None:

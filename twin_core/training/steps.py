@@ -19,6 +19,7 @@ from twin_core.training.registry import ModelRegistry, ModelVersion, push_once
 from twin_core.training.runner import (
     axolotl_env,
     checkpoints,
+    multi_gpu_args,
     remove_incomplete_checkpoints,
     run_axolotl,
 )
@@ -67,8 +68,9 @@ def _train(recipe: TrainerSettings, config: Path, run_dir: Path, out: Path) -> d
     env = axolotl_env({"WANDB_DIR": str(run_dir)})
     if needs_preprocess(recipe):
         run_axolotl("preprocess", [str(config)], cwd=run_dir, log_path=run_dir / "preprocess.log", env=env)
+    args = [str(config), *(multi_gpu_args() if recipe.distributed != "none" else [])]
     lines = run_axolotl(
-        "train", [str(config)], cwd=run_dir, log_path=run_dir / "train.log", env=env, pid_file=run_dir / "axolotl.pid"
+        "train", args, cwd=run_dir, log_path=run_dir / "train.log", env=env, pid_file=run_dir / "axolotl.pid"
     )
     records, summary = parse_log_records(lines)
     result = {"summary": summary, "history": earlier + records, "resumed_from": found[-1].name if found else None}
@@ -125,7 +127,7 @@ def stage_inputs(cfg: TwinSettings, recipe: TrainerSettings, base: BaseRef, data
     """Everything that determines the trained weights of one stage (its fingerprint is the idempotency key)."""
     return {
         "method": "dpo" if isinstance(recipe, DpoRecipe) else "sft",
-        "recipe": recipe.model_dump(mode="json", exclude={"dpo"}),
+        "recipe": recipe.model_dump(mode="json", exclude={"dpo", "launcher", "sagemaker"}),  # where: not the weights
         "model": {"chat_template": cfg.model.chat_template, "max_seq_length": cfg.model.max_seq_length},
         "base": base.identity,
         "dataset": {"kind": dataset.kind, "version": dataset.version, "manifest_id": dataset.manifest_id},
@@ -159,8 +161,15 @@ def train_stage(
     header = f"Axolotl config rendered from trainer={recipe.recipe} for {name} (inputs {fp})"
     config = write_config(rendered, run_dir / "axolotl.yaml", header=header)
     (run_dir / "inputs.json").write_text(json.dumps(inputs | {"fingerprint": fp}, indent=2) + "\n")
-    trained = _train(recipe, config, run_dir, paths.output_dir)
-    model_dir = _final_model(recipe, config, run_dir, paths.output_dir)
+    if cfg.trainer.launcher == "sagemaker":  # the top-level recipe's launcher runs both of its stages
+        from twin_core.cloud.sagemaker_training import train_on_sagemaker
+
+        trained, model_dir = train_on_sagemaker(
+            recipe, cfg.trainer.sagemaker, rendered, paths, registry_name=name, fingerprint=fp
+        )
+    else:
+        trained = _train(recipe, config, run_dir, paths.output_dir)
+        model_dir = _final_model(recipe, config, run_dir, paths.output_dir)
     metrics = summarize(method, trained["history"], trained["summary"])
     rows = {split: n for split, (_, n) in data.items()}
     manifest = {

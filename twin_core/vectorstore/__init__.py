@@ -32,4 +32,11 @@ def open_store(settings: VectorStoreSettings) -> VectorStore:
     from twin_core.vectorstore.weaviate_store import WeaviateVectorStore
 
     assert settings.url is not None
-    return WeaviateVectorStore(settings.url, settings.collection, settings.grpc_port, settings.api_key_env)
+    return WeaviateVectorStore(
+        settings.url,
+        settings.collection,
+        settings.grpc_port,
+        settings.api_key_env,
+        replication_factor=settings.replication_factor,
+        consistency_level=settings.consistency_level,
+    )

@@ -19,6 +19,10 @@ class VectorStoreSettings(Settings):
     grpc_port: int = Field(default=50051, gt=0, lt=65536)
     api_key_env: str = Field(default="WEAVIATE_API_KEY", description="Env var holding the Weaviate API key.")
     collection: str = Field(default="TwinChunks", pattern=r"^[A-Z][A-Za-z0-9_]*$")
+    replication_factor: int = Field(default=1, ge=1, description="Weaviate: copies of each shard (<= cluster nodes).")
+    consistency_level: Literal["ONE", "QUORUM", "ALL"] = Field(
+        default="QUORUM", description="Weaviate: replicas that must answer a read or acknowledge a write."
+    )
 
     @model_validator(mode="after")
     def _backend_needs(self) -> VectorStoreSettings:

@@ -79,7 +79,14 @@ class WeaviateVectorStore:
     backend = "weaviate"
 
     def __init__(
-        self, url: str, collection: str, grpc_port: int = 50051, api_key_env: str = "WEAVIATE_API_KEY"
+        self,
+        url: str,
+        collection: str,
+        grpc_port: int = 50051,
+        api_key_env: str = "WEAVIATE_API_KEY",
+        *,
+        replication_factor: int = 1,
+        consistency_level: str = "QUORUM",
     ) -> None:
         import weaviate
         from weaviate.classes.init import Auth
@@ -90,6 +97,7 @@ class WeaviateVectorStore:
             raise ValueError(f"vector_store.url: {url!r} has no host")
         api_key = os.environ.get(api_key_env) if api_key_env else None
         self.collection = collection
+        self.replication_factor, self.consistency_level = replication_factor, consistency_level
         self._meta: tuple[str, int] | None = None
         self._client = weaviate.connect_to_custom(
             http_host=parts.hostname,
@@ -105,7 +113,10 @@ class WeaviateVectorStore:
         return self._stored() is not None
 
     def _coll(self) -> Any:
-        return self._client.collections.get(self.collection)
+        from weaviate.classes.config import ConsistencyLevel
+
+        coll = self._client.collections.get(self.collection)
+        return coll.with_consistency_level(ConsistencyLevel(self.consistency_level))
 
     def _stored(self) -> tuple[str, int] | None:
         """(model id, dimension) from the collection description, cached: they never change while it exists."""
@@ -135,6 +146,9 @@ class WeaviateVectorStore:
             self._client.collections.create(
                 self.collection,
                 description=META_TAG + json.dumps({"embedding_model": embedding_model, "dimension": dimension}),
+                replication_config=(
+                    Configure.replication(factor=self.replication_factor) if self.replication_factor > 1 else None
+                ),
                 vector_config=Configure.Vectors.self_provided(
                     vector_index_config=Configure.VectorIndex.flat(distance_metric=VectorDistances.COSINE)
                 ),

@@ -86,6 +86,13 @@ EXPECTED: dict[str, dict[str, Any]] = {
     | {"num_epochs": 1.0, "micro_batch_size": 2, "gradient_accumulation_steps": 8, "optimizer": "adamw_torch_fused"}
     | {"weight_decay": 0.0, "save_steps": 50, "save_total_limit": 3},
 }
+# The multi-GPU recipes: the single-GPU ones with DeepSpeed ZeRO-2 (data parallel) or FSDP2 (full fine-tuning).
+EXPECTED["sft_lora_zero2"] = EXPECTED["sft_lora"] | {"gradient_accumulation_steps": 2}
+EXPECTED["sft_lora_zero2"] |= {"deepspeed": str(conf_dir() / "trainer/deepspeed/zero2.json")}
+FSDP = {"offload_params": False, "state_dict_type": "SHARDED_STATE_DICT", "final_state_dict_type": "FULL_STATE_DICT"}
+FSDP |= {"auto_wrap_policy": "TRANSFORMER_BASED_WRAP", "reshard_after_forward": True, "activation_checkpointing": True}
+EXPECTED["sft_full_fsdp"] = {k: v for k, v in EXPECTED["sft_full"].items() if k != "deepspeed"}
+EXPECTED["sft_full_fsdp"] |= {"gradient_checkpointing": False, "fsdp_version": 2, "fsdp_config": FSDP}
 
 
 def _rendered(make_settings: Callable[..., Any], *overrides: str, env: dict[str, str] | None = None) -> dict[str, Any]:

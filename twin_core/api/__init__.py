@@ -1,0 +1,1 @@
+"""The RAG inference API (FastAPI) and its web UI."""

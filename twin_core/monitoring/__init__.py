@@ -1,0 +1,1 @@
+"""Prompt monitoring: request logs in the warehouse, summaries, alerts, exporters, Prometheus metrics."""
