@@ -40,7 +40,7 @@ def map_error(exc: BaseException) -> ApiError | None:
     if isinstance(exc, classes["unavailable"]):
         return ApiError(
             503,
-            f"the model server is unavailable: {exc} (start it with `twin serve` or deploy with `twin step deploy`)",
+            f"{exc} (start it with `twin serve`, or deploy with `twin step deploy`)",
             type="model_unavailable",
             headers={"Retry-After": "10"},
         )
