@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from twin_core.config.base import Settings
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class AuthSettings(Settings):
@@ -58,3 +60,12 @@ class ApiSettings(Settings):
         description="The question `twin step ask` (and the demo) puts to the twin through the API.",
     )
     ask_timeout_s: float = Field(default=120.0, gt=0)
+
+    @model_validator(mode="after")
+    def _no_open_api_without_keys(self) -> ApiSettings:
+        if not self.auth.enabled and self.host not in LOOPBACK:
+            raise ValueError(
+                f"api.auth.enabled=false with api.host={self.host!r} would serve the twin to the network without "
+                "keys; keep auth on (keys in $TWIN_API_KEYS) or bind to 127.0.0.1"
+            )
+        return self
