@@ -50,6 +50,7 @@ async function ask(event) {
   if (!query) { status.textContent = "Type a question first."; return; }
   requestId = null;
   answer.textContent = "";
+  answer.dataset.pieces = "0";  // how many streamed pieces were rendered (read by the browser test)
   answer.setAttribute("aria-busy", "true");
   document.getElementById("sources").replaceChildren();
   document.getElementById("feedback").hidden = true;
@@ -78,7 +79,10 @@ async function ask(event) {
         const data = JSON.parse(raw);
         if (name === "start") { requestId = data.request_id; status.textContent = "Writing…"; }
         else if (name === "sources") renderSources(data);
-        else if (name === "delta") answer.textContent += data.text;
+        else if (name === "delta") {
+          answer.textContent += data.text;
+          answer.dataset.pieces = String(Number(answer.dataset.pieces) + 1);
+        }
         else if (name === "done") {
           requestId = data.request_id;
           answer.textContent = data.answer;
