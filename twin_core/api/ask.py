@@ -30,15 +30,9 @@ def _with_endpoint(cfg: TwinSettings, http_url: str, grpc_url: str) -> TwinSetti
 
 
 def _start_triton(cfg: TwinSettings, repo: Path, models: list[str]) -> Any:
-    from twin_core.serving.triton_server import TritonServer
+    from twin_core.serving.serve import triton_for
 
-    server = TritonServer(
-        repo,
-        load_models=models,
-        host=cfg.serving.host,
-        log_file=Path(cfg.paths.data_dir) / "logs" / "tritonserver-ask.log",
-        startup_timeout_s=cfg.serving.startup_timeout_s,
-    )
+    server = triton_for(cfg, repo, load_models=models, configured_ports=False, log_name="tritonserver-ask.log")
     server.start()
     return server
 

@@ -23,6 +23,7 @@ from twin_core.serving.client import TritonLLMClient
 from twin_core.serving.lineage import ServedModel, now, select_model, write_json
 from twin_core.serving.model_configs import TEMPLATES, cpu_configs, cpu_model_config, write_config
 from twin_core.serving.repository import add_version, versions
+from twin_core.serving.serve import triton_for
 from twin_core.serving.server_state import clear_record, record_server, running_server
 from twin_core.serving.triton_server import TritonServer
 
@@ -125,19 +126,9 @@ def _record(repo: Path, entry: dict[str, Any]) -> Path:
 
 
 def _start(cfg: TwinSettings, repo: Path) -> TritonServer:
-    s = cfg.serving
-    log_file = Path(cfg.paths.data_dir) / "logs" / "tritonserver.log"
-    server = TritonServer(
-        repo,
-        http_port=s.http_port,
-        grpc_port=s.grpc_port,
-        host=s.host,
-        log_file=log_file,
-        startup_timeout_s=s.startup_timeout_s,
-        die_with_parent=not s.keep_running,
-    )
+    server = triton_for(cfg, repo, die_with_parent=not cfg.serving.keep_running)
     server.start()
-    record_server(repo, server, "twin step deploy", log_file)
+    record_server(repo, server, "twin step deploy", server.log_file)
     return server
 
 

@@ -13,10 +13,38 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from twin_core.serving.repository import versions
 from twin_core.serving.server_state import clear_record, record_server, running_server
 from twin_core.serving.triton_server import TritonServer
+
+if TYPE_CHECKING:
+    from twin_core.config.loader import TwinSettings
+
+
+def triton_for(
+    cfg: TwinSettings,
+    repository: Path,
+    *,
+    load_models: list[str] | None = None,
+    configured_ports: bool = True,
+    log_name: str = "tritonserver.log",
+    die_with_parent: bool = True,
+) -> TritonServer:
+    """A (not yet started) TritonServer on ``repository`` as ``cfg.serving`` says: host, ports (free ones when
+    ``configured_ports`` is false), startup timeout; its log under ``<data_dir>/logs/``."""
+    s = cfg.serving
+    return TritonServer(
+        repository,
+        http_port=s.http_port if configured_ports else 0,
+        grpc_port=s.grpc_port if configured_ports else 0,
+        host=s.host,
+        load_models=load_models,
+        log_file=Path(cfg.paths.data_dir) / "logs" / log_name,
+        startup_timeout_s=s.startup_timeout_s,
+        die_with_parent=die_with_parent,
+    )
 
 
 def served_models(repository: Path) -> list[str]:
@@ -48,16 +76,8 @@ def main(overrides: Sequence[str] = ()) -> int:
     if (record := running_server(repo)) is not None:
         print(f"Triton already serves {repo} (pid {record.pid}): {record.http_url} {record.grpc_url}")
         return 0
-    log_file = Path(cfg.paths.data_dir) / "logs" / "tritonserver.log"
-    server = TritonServer(
-        repo,
-        http_port=s.http_port,
-        grpc_port=s.grpc_port,
-        host=s.host,
-        load_models=models,
-        log_file=log_file,
-        startup_timeout_s=s.startup_timeout_s,
-    )
+    server = triton_for(cfg, repo, load_models=models)
+    log_file = server.log_file
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.start()
