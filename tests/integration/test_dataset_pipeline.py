@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from twin_core.datasets.decontam import ngrams
-from twin_core.datasets.demo_docs import demo_cleaned_documents
 from twin_core.domain.documents import CleanedDocument
 from twin_core.llm.fake_server import ScriptedChatServer, first_user_message
 from twin_core.pipeline.runner import run_pipeline
@@ -19,18 +18,6 @@ from twin_core.warehouse import connect
 
 pytestmark = pytest.mark.integration
 FAST = ["dataset.explore.embedding=tfidf", "llm.max_tokens=48", "dataset.preference.max_length_ratio=60"]
-
-
-@pytest.fixture(scope="module")
-def docs() -> list[CleanedDocument]:
-    return demo_cleaned_documents()
-
-
-@pytest.fixture(scope="module")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory, docs: list[CleanedDocument]) -> Path:
-    from twin_core.llm.tiny import build_tiny_chat_model
-
-    return build_tiny_chat_model(tmp_path_factory.mktemp("base") / "tiny", [d.content for d in docs])
 
 
 def _seed(cfg: Any, docs: list[CleanedDocument]) -> None:
@@ -57,9 +44,9 @@ def _load(path: str) -> Any:
 
 
 def test_run_dataset_end_to_end_and_idempotent(
-    make_settings: Callable[..., Any], docs: list[CleanedDocument], tiny_base: Path, tmp_path: Path
+    make_settings: Callable[..., Any], demo_docs: list[CleanedDocument], tiny_base: Path, tmp_path: Path
 ) -> None:
-    article = next(d for d in docs if d.platform == "medium")
+    article = next(d for d in demo_docs if d.platform == "medium")
     planted_eval = " ".join(article.content.split()[40:80])  # an eval item copied from an article
     eval_file = tmp_path / "eval.jsonl"
     eval_file.write_text(json.dumps({"question": "What did the author say?", "answer": planted_eval}) + "\n")
@@ -67,7 +54,7 @@ def test_run_dataset_end_to_end_and_idempotent(
         "pipeline=dataset", f"model.base={tiny_base}", f"dataset.decontamination.eval_files=[{eval_file}]", *FAST,
     ]  # fmt: skip
     cfg = make_settings(*overrides)
-    _seed(cfg, [*docs, _planted_copy(docs)])
+    _seed(cfg, [*demo_docs, _planted_copy(demo_docs)])
 
     (result,) = run_pipeline(cfg)
     assert result.ok and result.details["unchanged"] is False
@@ -94,13 +81,13 @@ def test_run_dataset_end_to_end_and_idempotent(
 
     funnel = {st["stage"]: st for st in manifest["funnel"]}
     assert list(funnel) == ["extracts", "generated", "rules", "exact_dedup", "near_dedup", "decontamination"]
-    assert funnel["extracts"]["before"] == len(docs) + 1
+    assert funnel["extracts"]["before"] == len(demo_docs) + 1
     assert funnel["near_dedup"]["dropped"]["near_duplicate"] >= 1
     assert "planted-copy" not in set(inst["train"]["document_id"]) | set(inst["test"]["document_id"])
     assert funnel["decontamination"]["dropped"]["overlaps_eval_file"] >= 1
     planted = ngrams(planted_eval, 13)
     assert not any(ngrams(a, 13) & planted for a in inst["train"]["answer"])
-    assert len(manifest["sources"]) == len(docs) + 1 and manifest["seed"] == 42
+    assert len(manifest["sources"]) == len(demo_docs) + 1 and manifest["seed"] == 42
     assert manifest["config"]["dataset"]["decontamination"]["ngram"] == 13
     assert manifest["config"]["model"]["base"] == str(tiny_base)
 
@@ -145,10 +132,13 @@ def _llm_script(body: dict[str, Any], seen: int) -> tuple[int, str]:
 
 
 def test_llm_generator_judge_and_augmentation_keep_good_samples_and_record_bad_ones(
-    make_settings: Callable[..., Any], docs: list[CleanedDocument], tiny_base: Path, monkeypatch: pytest.MonkeyPatch
+    make_settings: Callable[..., Any],
+    demo_docs: list[CleanedDocument],
+    tiny_base: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TWIN_TEST_LLM_KEY", "sk-test")
-    subset = [d for d in docs if d.platform in ("medium", "linkedin")][:14]
+    subset = [d for d in demo_docs if d.platform in ("medium", "linkedin")][:14]
     with ScriptedChatServer(_llm_script) as server:
         cfg = make_settings(
             "pipeline=dataset", "dataset=curated", "llm=openai", f"llm.base_url={server.url}",

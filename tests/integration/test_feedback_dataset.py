@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from twin_core.datasets.demo_docs import demo_cleaned_documents
 from twin_core.datasets.feedback import Feedback, store_feedback
 from twin_core.domain.documents import CleanedDocument
 from twin_core.pipeline.runner import run_pipeline
@@ -24,18 +23,6 @@ GOOD = "Start with the boring parts: idempotent writes, a re-run that changes no
 BAD = "Pipelines are complex and there are many approaches, so it depends on your needs and your team."
 
 
-@pytest.fixture(scope="module")
-def docs() -> list[CleanedDocument]:
-    return demo_cleaned_documents()
-
-
-@pytest.fixture(scope="module")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory, docs: list[CleanedDocument]) -> Path:
-    from twin_core.llm.tiny import build_tiny_chat_model
-
-    return build_tiny_chat_model(tmp_path_factory.mktemp("base") / "tiny", [d.content for d in docs])
-
-
 def _load(path: str) -> Any:
     from datasets import load_from_disk
 
@@ -43,12 +30,12 @@ def _load(path: str) -> Any:
 
 
 def test_feedback_becomes_preference_pairs_in_the_next_build(
-    make_settings: Callable[..., Any], docs: list[CleanedDocument], tiny_base: Path
+    make_settings: Callable[..., Any], demo_docs: list[CleanedDocument], tiny_base: Path
 ) -> None:
     overrides = ["pipeline=dataset", f"model.base={tiny_base}", *FAST]
     cfg = make_settings(*overrides)
     with connect(cfg.warehouse) as wh:
-        wh.upsert_cleaned(docs)
+        wh.upsert_cleaned(demo_docs)
     (first,) = run_pipeline(cfg)
     assert first.ok and first.counts["feedback_pairs"] == 0
     version = first.details["version"]
